@@ -1,0 +1,17 @@
+//! Core of Security Verifiers: the data types that flow through an evaluation, the
+//! [`Environment`] trait, the environment registry, strict answer parsing, shared reward
+//! functions, run metrics and statistics.
+//!
+//! Everything here is synchronous and free of I/O except dataset reading helpers, so it is
+//! testable without a runtime.
+
+pub mod environment;
+pub mod metrics;
+pub mod parse;
+pub mod rewards;
+pub mod stats;
+pub mod types;
+
+pub use environment::{Environment, EnvError, Policy, PolicyAction, Registry};
+pub use parse::{ParseError, ParseStage, parse_json_answer};
+pub use types::*;
