@@ -12,6 +12,6 @@ pub mod rewards;
 pub mod stats;
 pub mod types;
 
-pub use environment::{Environment, EnvError, Policy, PolicyAction, Registry};
+pub use environment::{EnvError, Environment, Policy, PolicyAction, Registry};
 pub use parse::{ParseError, ParseStage, parse_json_answer};
 pub use types::*;

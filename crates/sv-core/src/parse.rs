@@ -64,16 +64,21 @@ fn first_fence(text: &str) -> Option<&str> {
     let body_start = match after.find('\n') {
         Some(nl) => {
             let tag = after[..nl].trim();
-            if tag.is_empty() || tag.eq_ignore_ascii_case("json") {
-                nl + 1
-            } else if tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            // Plain fence, `json` (any case) or another word-like language tag.
+            if tag
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
                 nl + 1
             } else {
                 0
             }
         }
         None => {
-            let lower = after.get(..4).map(|s| s.eq_ignore_ascii_case("json")).unwrap_or(false);
+            let lower = after
+                .get(..4)
+                .map(|s| s.eq_ignore_ascii_case("json"))
+                .unwrap_or(false);
             if lower { 4 } else { 0 }
         }
     };
@@ -118,16 +123,27 @@ pub fn parse_json_answer(text: &str) -> Result<Map<String, Value>, ParseError> {
     let stripped = strip_think(text);
     let trimmed = stripped.trim();
     if trimmed.is_empty() {
-        return Err(ParseError { stage: ParseStage::Empty, message: "empty answer".into() });
+        return Err(ParseError {
+            stage: ParseStage::Empty,
+            message: "empty answer".into(),
+        });
     }
     let mut last = match as_object(trimmed) {
         Ok(m) => return Ok(m),
-        Err(e) => ParseError { stage: ParseStage::WholeText, message: e },
+        Err(e) => ParseError {
+            stage: ParseStage::WholeText,
+            message: e,
+        },
     };
     if let Some(body) = first_fence(trimmed) {
         match as_object(body) {
             Ok(m) => return Ok(m),
-            Err(e) => last = ParseError { stage: ParseStage::FencedBlock, message: e },
+            Err(e) => {
+                last = ParseError {
+                    stage: ParseStage::FencedBlock,
+                    message: e,
+                }
+            }
         }
     }
     let bytes = trimmed.as_bytes();
@@ -143,7 +159,10 @@ pub fn parse_json_answer(text: &str) -> Result<Map<String, Value>, ParseError> {
                 match as_object(slice) {
                     Ok(m) => return Ok(m),
                     Err(e) => {
-                        last = ParseError { stage: ParseStage::BalancedObject, message: e };
+                        last = ParseError {
+                            stage: ParseStage::BalancedObject,
+                            message: e,
+                        };
                     }
                 }
             }
@@ -194,9 +213,18 @@ mod tests {
 
     #[test]
     fn failures_name_stage() {
-        assert_eq!(parse_json_answer("   ").unwrap_err().stage, ParseStage::Empty);
-        assert_eq!(parse_json_answer("hello").unwrap_err().stage, ParseStage::BalancedObject);
-        assert_eq!(parse_json_answer("[1,2]").unwrap_err().stage, ParseStage::BalancedObject);
+        assert_eq!(
+            parse_json_answer("   ").unwrap_err().stage,
+            ParseStage::Empty
+        );
+        assert_eq!(
+            parse_json_answer("hello").unwrap_err().stage,
+            ParseStage::BalancedObject
+        );
+        assert_eq!(
+            parse_json_answer("[1,2]").unwrap_err().stage,
+            ParseStage::BalancedObject
+        );
         let e = parse_json_answer("x {oops}").unwrap_err();
         assert_eq!(e.stage, ParseStage::BalancedObject);
         assert!(!e.to_string().is_empty());

@@ -57,7 +57,12 @@ impl Message {
         }
     }
     fn text(role: Role, content: impl Into<String>) -> Self {
-        Message { role, content: content.into(), tool_calls: Vec::new(), tool_call_id: None }
+        Message {
+            role,
+            content: content.into(),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
     }
 }
 
@@ -99,7 +104,11 @@ pub struct ToolResult {
 impl ToolResult {
     /// A failed call with an explanation for the model.
     pub fn error(msg: impl Into<String>) -> Self {
-        ToolResult { content: msg.into(), is_error: true, data: Value::Null }
+        ToolResult {
+            content: msg.into(),
+            is_error: true,
+            data: Value::Null,
+        }
     }
 }
 
@@ -129,7 +138,9 @@ pub struct Transcript {
 impl Transcript {
     /// A transcript holding one assistant reply.
     pub fn single(completion: impl Into<String>) -> Self {
-        Transcript { messages: vec![Message::assistant(completion)] }
+        Transcript {
+            messages: vec![Message::assistant(completion)],
+        }
     }
     /// The text of the last assistant message: the final answer ("" when there is none).
     pub fn final_text(&self) -> &str {
@@ -142,7 +153,10 @@ impl Transcript {
     }
     /// Number of assistant turns.
     pub fn turns(&self) -> usize {
-        self.messages.iter().filter(|m| m.role == Role::Assistant).count()
+        self.messages
+            .iter()
+            .filter(|m| m.role == Role::Assistant)
+            .count()
     }
     /// Number of tool calls requested over the episode.
     pub fn tool_calls(&self) -> usize {
@@ -185,7 +199,13 @@ impl Score {
         reward_version: &str,
     ) -> Self {
         let total = components.iter().map(|c| c.value * c.weight).sum();
-        Score { components, total, parsed, parse_error, reward_version: reward_version.to_string() }
+        Score {
+            components,
+            total,
+            parsed,
+            parse_error,
+            reward_version: reward_version.to_string(),
+        }
     }
     /// Recompute the total from the components (for verification of stored results).
     pub fn recomputed_total(&self) -> f64 {
@@ -193,13 +213,20 @@ impl Score {
     }
     /// Value of a named component.
     pub fn component(&self, name: &str) -> Option<f64> {
-        self.components.iter().find(|c| c.name == name).map(|c| c.value)
+        self.components
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.value)
     }
 }
 
 /// Build a component.
 pub fn component(name: &str, value: f64, weight: f64) -> Component {
-    Component { name: name.to_string(), value, weight }
+    Component {
+        name: name.to_string(),
+        value,
+        weight,
+    }
 }
 
 /// SHA-256 of bytes as lowercase hex.
@@ -234,7 +261,12 @@ mod tests {
 
     #[test]
     fn score_total_is_weighted_sum() {
-        let s = Score::new(vec![component("a", 1.0, 1.0), component("b", 0.5, 0.2)], None, None, "1");
+        let s = Score::new(
+            vec![component("a", 1.0, 1.0), component("b", 0.5, 0.2)],
+            None,
+            None,
+            "1",
+        );
         assert!((s.total - 1.1).abs() < 1e-12);
         assert_eq!(s.total, s.recomputed_total());
     }
@@ -250,7 +282,11 @@ mod tests {
     #[test]
     fn transcript_final_text_is_last_assistant() {
         let t = Transcript {
-            messages: vec![Message::assistant("first"), Message::tool("1", "r"), Message::assistant("last")],
+            messages: vec![
+                Message::assistant("first"),
+                Message::tool("1", "r"),
+                Message::assistant("last"),
+            ],
         };
         assert_eq!(t.final_text(), "last");
         assert_eq!(t.turns(), 2);

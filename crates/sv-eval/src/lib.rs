@@ -1,1 +1,13 @@
-//! sv-eval
+//! Evaluation harness: runs a model over an environment's samples with bounded concurrency,
+//! writes resumable artifacts (`metadata.json`, `results.jsonl`, `summary.json`, `report.md`)
+//! and computes run summaries.
+
+pub mod artifacts;
+pub mod bench;
+pub mod policies;
+pub mod progress;
+pub mod resolve;
+pub mod runner;
+pub mod summary;
+
+pub use runner::{EvalOptions, RunOutcome, run_eval, score_completions};
