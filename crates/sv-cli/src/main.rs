@@ -250,17 +250,38 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
-                println!("{:<22} {:<9} {:<7} DESCRIPTION", "NAME", "VERSION", "REWARD");
+                println!(
+                    "{:<22} {:<9} {:<7} DESCRIPTION",
+                    "NAME", "VERSION", "REWARD"
+                );
                 for e in registry.all() {
-                    println!("{:<22} {:<9} {:<7} {}", e.name(), e.version(), e.reward_version(), e.description());
+                    println!(
+                        "{:<22} {:<9} {:<7} {}",
+                        e.name(),
+                        e.version(),
+                        e.reward_version(),
+                        e.description()
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Eval(args) => eval(&registry, cli.config.as_deref(), *args),
-        Cmd::Score { env, dataset, completions, format, out } => {
+        Cmd::Score {
+            env,
+            dataset,
+            completions,
+            format,
+            out,
+        } => {
             let env = get_env(&registry, &env)?;
-            let ds = env.load_dataset(&dataset, &sv_core::LoadOptions { format, skip_bad_rows: false })?;
+            let ds = env.load_dataset(
+                &dataset,
+                &sv_core::LoadOptions {
+                    format,
+                    skip_bad_rows: false,
+                },
+            )?;
             let comps = runner::read_completions(&completions)?;
             let opts = EvalOptions {
                 env: env.name().into(),
@@ -288,16 +309,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
             });
             sv_eval::artifacts::write_json(&run_dir.join("metadata.json"), &metadata)?;
             sv_eval::artifacts::write_json(&run_dir.join("summary.json"), &summary)?;
-            std::fs::write(run_dir.join("report.md"), sv_eval::summary::report_markdown(&metadata, &summary))?;
+            std::fs::write(
+                run_dir.join("report.md"),
+                sv_eval::summary::report_markdown(&metadata, &summary),
+            )?;
             print_summary(&summary);
             println!("artifacts: {}", run_dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Data { env, action } => data(&env, action),
         Cmd::Models { action } => models(action),
-        Cmd::Bench { what: BenchCmd::Harness { samples, concurrency, latency_ms, env, out } } => {
+        Cmd::Bench {
+            what:
+                BenchCmd::Harness {
+                    samples,
+                    concurrency,
+                    latency_ms,
+                    env,
+                    out,
+                },
+        } => {
             let env = get_env(&registry, &env)?;
-            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
             let figures = rt.block_on(sv_eval::bench::harness(
                 env,
                 samples,
@@ -313,15 +348,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
 
 fn get_env(registry: &sv_core::Registry, name: &str) -> Result<Arc<dyn sv_core::Environment>> {
     registry.get(name).with_context(|| {
-        format!("unknown environment `{name}`; known: {}", registry.names().join(", "))
+        format!(
+            "unknown environment `{name}`; known: {}",
+            registry.names().join(", ")
+        )
     })
 }
 
-fn eval(registry: &sv_core::Registry, config: Option<&std::path::Path>, a: EvalArgs) -> Result<ExitCode> {
+fn eval(
+    registry: &sv_core::Registry,
+    config: Option<&std::path::Path>,
+    a: EvalArgs,
+) -> Result<ExitCode> {
     let (opts, run_dir) = match &a.resume {
         Some(dir) => (runner::read_run_options(dir)?, dir.clone()),
         None => {
-            let Some(env) = a.env.clone() else { bail!("give an environment name (see `sv envs`) or --resume RUN_DIR") };
+            let Some(env) = a.env.clone() else {
+                bail!("give an environment name (see `sv envs`) or --resume RUN_DIR")
+            };
             let opts = EvalOptions {
                 env,
                 model: a.model.clone(),
@@ -367,7 +411,9 @@ fn eval(registry: &sv_core::Registry, config: Option<&std::path::Path>, a: EvalA
         cache_dir: a.cache_dir.clone(),
         threads: a.threads,
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let resolved = sv_eval::resolve::resolve_model(&opts.model, &env, &samples, &settings)?;
         let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -443,12 +489,22 @@ fn data(env: &str, action: DataCmd) -> Result<ExitCode> {
         bail!("`sv data` supports: network-logs");
     }
     match action {
-        DataCmd::Generate { n, seed, malicious_share, out } => {
+        DataCmd::Generate {
+            n,
+            seed,
+            malicious_share,
+            out,
+        } => {
             let samples = sv_envs::network_logs::generate(n, seed, malicious_share);
             sv_envs::network_logs::write_samples(&samples, &out)?;
             println!("wrote {} samples to {}", samples.len(), out.display());
         }
-        DataCmd::Import { input, format, out, skip_bad_rows } => {
+        DataCmd::Import {
+            input,
+            format,
+            out,
+            skip_bad_rows,
+        } => {
             let report = sv_envs::network_logs::import(&input, &format, skip_bad_rows, &out)?;
             println!("{report}");
         }

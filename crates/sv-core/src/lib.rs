@@ -12,6 +12,9 @@ pub mod rewards;
 pub mod stats;
 pub mod types;
 
-pub use environment::{EnvError, Environment, Policy, PolicyAction, Registry};
+pub use environment::{
+    Dataset, DatasetSource, EnvError, Environment, LoadOptions, Policy, PolicyAction, Registry,
+    Scored,
+};
 pub use parse::{ParseError, ParseStage, parse_json_answer};
 pub use types::*;

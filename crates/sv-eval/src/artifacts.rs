@@ -105,7 +105,12 @@ pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRecord>, String> {
                 good_len += n as u64;
             }
             Ok(_) | Err(_) if !complete => break,
-            Err(e) => return Err(format!("{}:{lineno}: malformed result record: {e}", path.display())),
+            Err(e) => {
+                return Err(format!(
+                    "{}:{lineno}: malformed result record: {e}",
+                    path.display()
+                ));
+            }
             Ok(_) => unreachable!("complete handled above"),
         }
     }
@@ -115,7 +120,8 @@ pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRecord>, String> {
             .write(true)
             .open(&path)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        f.set_len(good_len).map_err(|e| format!("{}: {e}", path.display()))?;
+        f.set_len(good_len)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     Ok(out)
 }
@@ -132,7 +138,13 @@ pub fn write_json(path: &Path, value: &Value) -> std::io::Result<()> {
 pub fn model_slug(spec: &str) -> String {
     let s: String = spec
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let s = s.trim_matches('-').to_string();
     if s.is_empty() { "model".into() } else { s }

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sv_core::Environment;
-use sv_models::{ChatModel, ChatRequest, ChatResponse, FinishReason, ModelError, RequestContext, Usage};
+use sv_models::{
+    ChatModel, ChatRequest, ChatResponse, FinishReason, ModelError, RequestContext, Usage,
+};
 
 use crate::runner::{EvalOptions, Progress, RunContext, run_eval};
 
@@ -24,13 +26,20 @@ impl ChatModel for FixedLatencyModel {
     fn cache_identity(&self) -> Value {
         json!({"provider": "mock"})
     }
-    async fn chat(&self, _req: &ChatRequest, _ctx: &RequestContext) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        _req: &ChatRequest,
+        _ctx: &RequestContext,
+    ) -> Result<ChatResponse, ModelError> {
         tokio::time::sleep(self.latency).await;
         Ok(ChatResponse {
             text: "{\"label\": \"Benign\", \"confidence\": 0.7}".into(),
             tool_calls: Vec::new(),
             finish_reason: FinishReason::Stop,
-            usage: Usage { prompt_tokens: 150, completion_tokens: 12 },
+            usage: Usage {
+                prompt_tokens: 150,
+                completion_tokens: 12,
+            },
             latency_ms: self.latency.as_millis() as u64,
             cached: false,
             retries: 0,
@@ -40,8 +49,12 @@ impl ChatModel for FixedLatencyModel {
 
 fn cpu_seconds() -> f64 {
     // utime + stime of this process from /proc/self/stat (fields 14 and 15, in clock ticks).
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return 0.0 };
-    let Some(rest) = stat.rsplit(')').next() else { return 0.0 };
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some(rest) = stat.rsplit(')').next() else {
+        return 0.0;
+    };
     let f: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|s| s.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0

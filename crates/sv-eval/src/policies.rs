@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sv_core::{Environment, Policy, Role, Sample};
-use sv_models::{ChatModel, ChatRequest, ChatResponse, FinishReason, ModelError, RequestContext, Usage};
+use sv_models::{
+    ChatModel, ChatRequest, ChatResponse, FinishReason, ModelError, RequestContext, Usage,
+};
 
 use crate::artifacts::read_results;
 
@@ -36,14 +38,20 @@ impl ChatModel for BaselineModel {
     fn cache_identity(&self) -> serde_json::Value {
         serde_json::json!({"provider": "baseline", "policy": self.policy.name()})
     }
-    async fn chat(&self, req: &ChatRequest, ctx: &RequestContext) -> Result<ChatResponse, ModelError> {
-        let sample = self
-            .samples
-            .get(&ctx.sample_id)
-            .ok_or_else(|| ModelError::Config(format!("baseline: unknown sample id {}", ctx.sample_id)))?;
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        ctx: &RequestContext,
+    ) -> Result<ChatResponse, ModelError> {
+        let sample = self.samples.get(&ctx.sample_id).ok_or_else(|| {
+            ModelError::Config(format!("baseline: unknown sample id {}", ctx.sample_id))
+        })?;
         let action = self.policy.act(sample, &req.messages);
-        let finish_reason =
-            if action.tool_calls.is_empty() { FinishReason::Stop } else { FinishReason::ToolCalls };
+        let finish_reason = if action.tool_calls.is_empty() {
+            FinishReason::Stop
+        } else {
+            FinishReason::ToolCalls
+        };
         Ok(ChatResponse {
             text: action.text,
             tool_calls: action.tool_calls,
@@ -83,7 +91,10 @@ impl ReplayModel {
                 .collect();
             answers.insert((r.sample_id, r.repeat), texts);
         }
-        Ok(ReplayModel { spec: format!("replay/{}", run_dir.display()), answers })
+        Ok(ReplayModel {
+            spec: format!("replay/{}", run_dir.display()),
+            answers,
+        })
     }
 }
 
@@ -98,14 +109,25 @@ impl ChatModel for ReplayModel {
     fn supports_tools(&self) -> bool {
         false
     }
-    async fn chat(&self, _req: &ChatRequest, ctx: &RequestContext) -> Result<ChatResponse, ModelError> {
-        let texts = self.answers.get(&(ctx.sample_id.clone(), ctx.repeat)).ok_or_else(|| {
-            ModelError::Config(format!(
-                "replay: no answer for sample {} repeat {}",
-                ctx.sample_id, ctx.repeat
-            ))
-        })?;
-        let text = texts.get(ctx.turn as usize).or(texts.last()).cloned().unwrap_or_default();
+    async fn chat(
+        &self,
+        _req: &ChatRequest,
+        ctx: &RequestContext,
+    ) -> Result<ChatResponse, ModelError> {
+        let texts = self
+            .answers
+            .get(&(ctx.sample_id.clone(), ctx.repeat))
+            .ok_or_else(|| {
+                ModelError::Config(format!(
+                    "replay: no answer for sample {} repeat {}",
+                    ctx.sample_id, ctx.repeat
+                ))
+            })?;
+        let text = texts
+            .get(ctx.turn as usize)
+            .or(texts.last())
+            .cloned()
+            .unwrap_or_default();
         Ok(ChatResponse {
             text,
             tool_calls: Vec::new(),

@@ -16,16 +16,21 @@ pub struct ProgressHandle {
 }
 
 /// Start a progress bar refreshed from the live counters (hidden when `hidden`).
-pub fn start(total: usize, progress: Arc<Progress>, retries: Option<Arc<RetryStats>>, hidden: bool) -> ProgressHandle {
+pub fn start(
+    total: usize,
+    progress: Arc<Progress>,
+    retries: Option<Arc<RetryStats>>,
+    hidden: bool,
+) -> ProgressHandle {
     let bar = ProgressBar::new(total as u64);
     if hidden {
         bar.set_draw_target(ProgressDrawTarget::hidden());
         return ProgressHandle { bar, task: None };
     }
     bar.set_draw_target(ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}",
-    ) {
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {msg} {per_sec} eta {eta}")
+    {
         bar.set_style(style);
     }
     let b = bar.clone();
@@ -35,7 +40,12 @@ pub fn start(total: usize, progress: Arc<Progress>, retries: Option<Arc<RetrySta
             b.set_position(done);
             let (retrying, retried) = retries
                 .as_ref()
-                .map(|r| (r.in_progress.load(Ordering::Relaxed), r.retries_total.load(Ordering::Relaxed)))
+                .map(|r| {
+                    (
+                        r.in_progress.load(Ordering::Relaxed),
+                        r.retries_total.load(Ordering::Relaxed),
+                    )
+                })
                 .unwrap_or((0, 0));
             b.set_message(format!(
                 "errors {} | retrying {} (total {}) | cache hits {}",
@@ -47,7 +57,10 @@ pub fn start(total: usize, progress: Arc<Progress>, retries: Option<Arc<RetrySta
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     });
-    ProgressHandle { bar, task: Some(task) }
+    ProgressHandle {
+        bar,
+        task: Some(task),
+    }
 }
 
 impl ProgressHandle {

@@ -68,18 +68,33 @@ pub fn resolve_model(
             metadata: json!({"kind": "replay", "run_dir": dir}),
         });
     }
-    let (inner, kind): (Arc<dyn ChatModel>, &str) = if let Some(rest) = spec.strip_prefix("local/") {
-        (sv_models::local::open_local(rest, s.threads)?, "local")
+    let (inner, kind): (Arc<dyn ChatModel>, &str) = if let Some(rest) = spec.strip_prefix("local/")
+    {
+        (
+            Arc::new(sv_models::local::LocalChat::from_spec(rest, s.threads)?),
+            "local",
+        )
     } else {
         let cfg = Config::discover(s.config.as_deref())?;
-        let overrides = ProviderOverrides { base_url: s.base_url.clone(), timeout: Some(s.timeout) };
+        let overrides = ProviderOverrides {
+            base_url: s.base_url.clone(),
+            timeout: Some(s.timeout),
+        };
         (Arc::from(build_model(spec, &cfg, &overrides)?), "http")
     };
     let stats = Arc::new(RetryStats::default());
-    let policy = RetryPolicy { max_retries: s.max_retries, ..RetryPolicy::default() };
+    let policy = RetryPolicy {
+        max_retries: s.max_retries,
+        ..RetryPolicy::default()
+    };
     let limiter = s.rpm.map(RateLimiter::per_minute);
     let mut model: Arc<dyn ChatModel> = if kind == "http" {
-        Arc::new(Resilient::new(inner, policy.clone(), limiter, stats.clone()))
+        Arc::new(Resilient::new(
+            inner,
+            policy.clone(),
+            limiter,
+            stats.clone(),
+        ))
     } else {
         inner
     };
@@ -104,15 +119,51 @@ pub fn resolve_model(
 /// Built-in providers: (name, wire format, default base URL or note).
 pub fn builtin_providers() -> Vec<(&'static str, &'static str, &'static str)> {
     vec![
-        ("baseline", "policy", "the environment's built-in baseline (offline, deterministic)"),
-        ("replay", "policy", "replay/RUN_DIR: answers from an earlier run"),
-        ("local", "gguf", "local/smollm2 or local/PATH.gguf (candle, offline)"),
-        ("openai", "openai", "https://api.openai.com/v1 (OPENAI_API_KEY)"),
-        ("anthropic", "anthropic", "https://api.anthropic.com (ANTHROPIC_API_KEY)"),
-        ("gemini", "gemini", "https://generativelanguage.googleapis.com (GEMINI_API_KEY)"),
-        ("openrouter", "openai", "https://openrouter.ai/api/v1 (OPENROUTER_API_KEY)"),
-        ("ollama", "openai", "http://localhost:11434/v1 (OLLAMA_BASE_URL)"),
-        ("vllm", "openai", "http://localhost:8000/v1 (VLLM_BASE_URL, VLLM_API_KEY)"),
+        (
+            "baseline",
+            "policy",
+            "the environment's built-in baseline (offline, deterministic)",
+        ),
+        (
+            "replay",
+            "policy",
+            "replay/RUN_DIR: answers from an earlier run",
+        ),
+        (
+            "local",
+            "gguf",
+            "local/smollm2 or local/PATH.gguf (candle, offline)",
+        ),
+        (
+            "openai",
+            "openai",
+            "https://api.openai.com/v1 (OPENAI_API_KEY)",
+        ),
+        (
+            "anthropic",
+            "anthropic",
+            "https://api.anthropic.com (ANTHROPIC_API_KEY)",
+        ),
+        (
+            "gemini",
+            "gemini",
+            "https://generativelanguage.googleapis.com (GEMINI_API_KEY)",
+        ),
+        (
+            "openrouter",
+            "openai",
+            "https://openrouter.ai/api/v1 (OPENROUTER_API_KEY)",
+        ),
+        (
+            "ollama",
+            "openai",
+            "http://localhost:11434/v1 (OLLAMA_BASE_URL)",
+        ),
+        (
+            "vllm",
+            "openai",
+            "http://localhost:8000/v1 (VLLM_BASE_URL, VLLM_API_KEY)",
+        ),
     ]
 }
 
@@ -120,10 +171,17 @@ pub fn builtin_providers() -> Vec<(&'static str, &'static str, &'static str)> {
 pub fn print_local_models() {
     println!("{:<12} {:<12} PATH", "LOCAL MODEL", "STATE");
     for m in sv_models::local::list_local() {
-        let state = if m.provisioned { "provisioned" } else { "missing" };
+        let state = if m.provisioned {
+            "provisioned"
+        } else {
+            "missing"
+        };
         println!("{:<12} {:<12} {}", m.name, state, m.path.display());
         if !m.provisioned {
-            println!("{:<12} {:<12} provision with: sv models pull {}", "", "", m.name);
+            println!(
+                "{:<12} {:<12} provision with: sv models pull {}",
+                "", "", m.name
+            );
         }
     }
 }
@@ -132,6 +190,8 @@ pub fn print_local_models() {
 pub fn pull_local(name: &str, from: Option<&Path>) -> Result<PathBuf, ModelError> {
     match name {
         "smollm2" => sv_models::local::pull_smollm2(from),
-        other => Err(ModelError::Config(format!("unknown local model `{other}`; known: smollm2"))),
+        other => Err(ModelError::Config(format!(
+            "unknown local model `{other}`; known: smollm2"
+        ))),
     }
 }

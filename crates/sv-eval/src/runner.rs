@@ -87,8 +87,11 @@ pub struct Progress {
 
 /// Select the samples of a run: the split, sorted by id, seeded shuffle, first `n`.
 pub fn select_samples(samples: &[Sample], split: &str, n: Option<usize>, seed: u64) -> Vec<Sample> {
-    let mut chosen: Vec<Sample> =
-        samples.iter().filter(|s| split == "all" || s.split == split).cloned().collect();
+    let mut chosen: Vec<Sample> = samples
+        .iter()
+        .filter(|s| split == "all" || s.split == split)
+        .cloned()
+        .collect();
     chosen.sort_by(|a, b| a.id.cmp(&b.id));
     chosen.dedup_by(|a, b| a.id == b.id);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
@@ -100,11 +103,17 @@ pub fn select_samples(samples: &[Sample], split: &str, n: Option<usize>, seed: u
 }
 
 /// Load the dataset named by the options.
-pub fn load_dataset(env: &dyn Environment, opts: &EvalOptions) -> anyhow::Result<sv_core::environment::Dataset> {
+pub fn load_dataset(
+    env: &dyn Environment,
+    opts: &EvalOptions,
+) -> anyhow::Result<sv_core::environment::Dataset> {
     Ok(match &opts.dataset {
         Some(p) => env.load_dataset(
             p,
-            &LoadOptions { format: opts.format.clone(), skip_bad_rows: opts.skip_bad_rows },
+            &LoadOptions {
+                format: opts.format.clone(),
+                skip_bad_rows: opts.skip_bad_rows,
+            },
         )?,
         None => env.default_dataset()?,
     })
@@ -120,7 +129,11 @@ pub async fn run_episode(
 ) -> ResultRecord {
     let start = Instant::now();
     let prompt = env.render(sample);
-    let tools = if model.supports_tools() { env.tools() } else { Vec::new() };
+    let tools = if model.supports_tools() {
+        env.tools()
+    } else {
+        Vec::new()
+    };
     let mut transcript = Transcript::default();
     let mut usage = Usage::default();
     let mut error = None;
@@ -129,8 +142,16 @@ pub async fn run_episode(
     for turn in 0..env.max_turns().max(1) {
         let mut messages = prompt.clone();
         messages.extend(transcript.messages.iter().cloned());
-        let req = ChatRequest { messages, tools: tools.clone(), sampling: sampling.clone() };
-        let ctx = RequestContext { sample_id: sample.id.clone(), repeat, turn: turn as u32 };
+        let req = ChatRequest {
+            messages,
+            tools: tools.clone(),
+            sampling: sampling.clone(),
+        };
+        let ctx = RequestContext {
+            sample_id: sample.id.clone(),
+            repeat,
+            turn: turn as u32,
+        };
         match model.chat(&req, &ctx).await {
             Ok(resp) => {
                 usage.add(resp.usage);
@@ -148,7 +169,9 @@ pub async fn run_episode(
                 }
                 for call in &calls {
                     let result = env.call_tool(sample, call);
-                    transcript.messages.push(Message::tool(call.id.clone(), result.content));
+                    transcript
+                        .messages
+                        .push(Message::tool(call.id.clone(), result.content));
                 }
             }
             Err(e) => {
@@ -158,7 +181,11 @@ pub async fn run_episode(
             }
         }
     }
-    let score = if error.is_none() { Some(env.score(sample, &transcript)) } else { None };
+    let score = if error.is_none() {
+        Some(env.score(sample, &transcript))
+    } else {
+        None
+    };
     ResultRecord {
         sample_id: sample.id.clone(),
         repeat,
@@ -169,7 +196,10 @@ pub async fn run_episode(
         transcript,
         parsed: score.as_ref().and_then(|s| s.parsed.clone()),
         parse_error: score.as_ref().and_then(|s| s.parse_error.clone()),
-        components: score.as_ref().map(|s| s.components.clone()).unwrap_or_default(),
+        components: score
+            .as_ref()
+            .map(|s| s.components.clone())
+            .unwrap_or_default(),
         total: score.as_ref().map(|s| s.total),
         reward_version: env.reward_version().to_string(),
         error,
@@ -225,9 +255,12 @@ pub struct RunContext {
 }
 
 /// Run (or resume, when `run_dir` already holds results) an evaluation.
-pub async fn run_eval(opts: &EvalOptions, ctx: RunContext, run_dir: PathBuf) -> anyhow::Result<RunOutcome> {
-    std::fs::create_dir_all(&run_dir)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", run_dir.display()))?;
+pub async fn run_eval(
+    opts: &EvalOptions,
+    ctx: RunContext,
+    run_dir: PathBuf,
+) -> anyhow::Result<RunOutcome> {
+    std::fs::create_dir_all(&run_dir).map_err(|e| anyhow::anyhow!("{}: {e}", run_dir.display()))?;
     let env = ctx.env.clone();
     // Resume: keep finished episodes, drop failed ones (they are retried), never duplicate.
     let mut previous = read_results(&run_dir).map_err(|e| anyhow::anyhow!(e))?;
@@ -344,8 +377,16 @@ pub async fn run_eval(opts: &EvalOptions, ctx: RunContext, run_dir: PathBuf) -> 
         metadata["stop_reason"] = json!(r);
     }
     write_json(&run_dir.join("metadata.json"), &metadata)?;
-    std::fs::write(run_dir.join("report.md"), report_markdown(&metadata, &summary))?;
-    Ok(RunOutcome { run_dir, summary, status, stop_reason })
+    std::fs::write(
+        run_dir.join("report.md"),
+        report_markdown(&metadata, &summary),
+    )?;
+    Ok(RunOutcome {
+        run_dir,
+        summary,
+        status,
+        stop_reason,
+    })
 }
 
 fn rewrite_results(run_dir: &Path, records: &[ResultRecord]) -> anyhow::Result<()> {
@@ -363,25 +404,34 @@ fn rewrite_results(run_dir: &Path, records: &[ResultRecord]) -> anyhow::Result<(
 /// Read a completions file for `sv score`: one JSON object per line with `sample_id` (or `id`),
 /// `completion` and optional `repeat`. Errors name the line and field.
 pub fn read_completions(path: &Path) -> anyhow::Result<Vec<(String, u32, String)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let at = |field: &str, msg: &str| anyhow::anyhow!("{}:{}: field `{field}`: {msg}", path.display(), i + 1);
-        let v: Value = serde_json::from_str(line).map_err(|e| at("<line>", &format!("invalid JSON: {e}")))?;
+        let at = |field: &str, msg: &str| {
+            anyhow::anyhow!("{}:{}: field `{field}`: {msg}", path.display(), i + 1)
+        };
+        let v: Value =
+            serde_json::from_str(line).map_err(|e| at("<line>", &format!("invalid JSON: {e}")))?;
         let id = v
             .get("sample_id")
             .or_else(|| v.get("id"))
             .and_then(Value::as_str)
             .ok_or_else(|| at("sample_id", "missing or not a string"))?;
-        let completion =
-            v.get("completion").and_then(Value::as_str).ok_or_else(|| at("completion", "missing or not a string"))?;
+        let completion = v
+            .get("completion")
+            .and_then(Value::as_str)
+            .ok_or_else(|| at("completion", "missing or not a string"))?;
         let repeat = match v.get("repeat") {
             None | Some(Value::Null) => 0,
-            Some(r) => r.as_u64().ok_or_else(|| at("repeat", "not a non-negative integer"))? as u32,
+            Some(r) => r
+                .as_u64()
+                .ok_or_else(|| at("repeat", "not a non-negative integer"))?
+                as u32,
         };
         out.push((id.to_string(), repeat, completion.to_string()));
     }

@@ -35,13 +35,20 @@ pub fn summarize(env: &dyn Environment, samples: &[Sample], records: &[ResultRec
     let mut scored = Vec::new();
     for (r, s) in recs.iter().zip(&scores) {
         if let Some(sample) = by_id.get(r.sample_id.as_str()) {
-            scored.push(Scored { sample, score: s.as_ref(), transcript: Some(&r.transcript) });
+            scored.push(Scored {
+                sample,
+                score: s.as_ref(),
+                transcript: Some(&r.transcript),
+            });
         }
     }
     let totals: Vec<f64> = recs.iter().filter_map(|r| r.total).collect();
     let n = recs.len();
     let errors = recs.iter().filter(|r| r.error.is_some()).count();
-    let parse_failures = recs.iter().filter(|r| r.total.is_some() && r.parse_error.is_some()).count();
+    let parse_failures = recs
+        .iter()
+        .filter(|r| r.total.is_some() && r.parse_error.is_some())
+        .count();
     let ci = bootstrap_mean_ci(&totals, BOOTSTRAP_RESAMPLES, 0.95, BOOTSTRAP_SEED);
 
     let mut comp: BTreeMap<String, (f64, usize)> = BTreeMap::new();
@@ -52,8 +59,10 @@ pub fn summarize(env: &dyn Environment, samples: &[Sample], records: &[ResultRec
             e.1 += 1;
         }
     }
-    let components: Map<String, Value> =
-        comp.into_iter().map(|(k, (s, c))| (k, json!(s / c.max(1) as f64))).collect();
+    let components: Map<String, Value> = comp
+        .into_iter()
+        .map(|(k, (s, c))| (k, json!(s / c.max(1) as f64)))
+        .collect();
     let prompt_tokens: u64 = recs.iter().map(|r| r.usage.prompt_tokens).sum();
     let completion_tokens: u64 = recs.iter().map(|r| r.usage.completion_tokens).sum();
     let turns: usize = recs.iter().map(|r| r.transcript.turns()).sum();
@@ -84,12 +93,28 @@ fn ratio(a: usize, b: usize) -> f64 {
 /// Render `report.md` from metadata and summary.
 pub fn report_markdown(metadata: &Value, summary: &Value) -> String {
     let mut s = String::new();
-    let g = |v: &Value, k: &str| v.get(k).map(|x| x.to_string()).unwrap_or_else(|| "?".into());
-    s.push_str(&format!("# {} — {}\n\n", g(metadata, "env").trim_matches('"'), g(metadata, "model").trim_matches('"')));
+    let g = |v: &Value, k: &str| {
+        v.get(k)
+            .map(|x| x.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    s.push_str(&format!(
+        "# {} — {}\n\n",
+        g(metadata, "env").trim_matches('"'),
+        g(metadata, "model").trim_matches('"')
+    ));
     s.push_str(&format!("- run id: {}\n", g(metadata, "run_id")));
-    s.push_str(&format!("- reward version: {}\n", g(metadata, "reward_version")));
+    s.push_str(&format!(
+        "- reward version: {}\n",
+        g(metadata, "reward_version")
+    ));
     if let Some(d) = metadata.get("dataset") {
-        s.push_str(&format!("- dataset: {} (sha256 {}, {} rows)\n", g(d, "path"), g(d, "sha256"), g(d, "rows")));
+        s.push_str(&format!(
+            "- dataset: {} (sha256 {}, {} rows)\n",
+            g(d, "path"),
+            g(d, "sha256"),
+            g(d, "rows")
+        ));
     }
     s.push_str(&format!("- status: {}\n\n", g(metadata, "status")));
     s.push_str("| metric | value |\n|---|---|\n");
@@ -101,7 +126,10 @@ pub fn report_markdown(metadata: &Value, summary: &Value) -> String {
         reward["ci95"][1].as_f64().unwrap_or(0.0)
     ));
     for k in ["n", "scored", "errors", "parse_failure_rate", "cached"] {
-        s.push_str(&format!("| {k} | {} |\n", summary.get(k).map(fmt_value).unwrap_or_default()));
+        s.push_str(&format!(
+            "| {k} | {} |\n",
+            summary.get(k).map(fmt_value).unwrap_or_default()
+        ));
     }
     if let Some(Value::Object(m)) = summary.get("components") {
         for (k, v) in m {

