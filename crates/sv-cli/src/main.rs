@@ -297,6 +297,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 sampling: Sampling::default(),
                 out,
                 max_consecutive_failures: 0,
+                base_url: None,
             };
             let run_dir = runner::new_run_dir(&opts);
             let summary = runner::score_completions(&env, &ds.samples, &comps, &run_dir)?;
@@ -386,6 +387,7 @@ fn eval(
                 },
                 out: a.out.clone(),
                 max_consecutive_failures: a.max_consecutive_failures,
+                base_url: a.base_url.clone(),
             };
             let dir = runner::new_run_dir(&opts);
             (opts, dir)
@@ -403,7 +405,7 @@ fn eval(
     }
     let settings = sv_eval::resolve::ModelSettings {
         config: config.map(|p| p.to_path_buf()),
-        base_url: a.base_url.clone(),
+        base_url: a.base_url.clone().or_else(|| opts.base_url.clone()),
         timeout: Duration::from_secs_f64(a.timeout.max(0.001)),
         max_retries: a.max_retries,
         rpm: a.rpm,

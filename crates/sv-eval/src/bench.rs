@@ -91,6 +91,7 @@ pub async fn harness(
         sampling: Default::default(),
         out: out.to_path_buf(),
         max_consecutive_failures: 0,
+        base_url: None,
     };
     let dataset = env.default_dataset()?.source;
     let ctx = RunContext {

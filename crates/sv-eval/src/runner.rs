@@ -47,6 +47,9 @@ pub struct EvalOptions {
     pub out: PathBuf,
     /// Stop after this many consecutive failed episodes (0 = never).
     pub max_consecutive_failures: usize,
+    /// Base URL override of an OpenAI-compatible provider (kept so `--resume` reaches it).
+    #[serde(default)]
+    pub base_url: Option<String>,
 }
 
 /// How a run ended.
