@@ -1,5 +1,6 @@
 //! `sv`: the Security Verifiers command line. Argument parsing and printing only; the work is
 //! done by the library crates.
+#![allow(clippy::collapsible_if)] // nested `if let` reads more clearly in these parsers
 
 use std::io::Write;
 use std::path::PathBuf;

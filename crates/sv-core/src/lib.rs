@@ -4,6 +4,7 @@
 //!
 //! Everything here is synchronous and free of I/O except dataset reading helpers, so it is
 //! testable without a runtime.
+#![allow(clippy::collapsible_if)] // nested `if let` reads more clearly in these parsers
 
 pub mod environment;
 pub mod metrics;

@@ -1,4 +1,5 @@
 //! The environments of Security Verifiers, one module per environment.
+#![allow(clippy::collapsible_if)] // nested `if let` reads more clearly in these parsers
 
 use std::sync::Arc;
 

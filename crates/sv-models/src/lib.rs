@@ -5,6 +5,7 @@
 //! Wrappers add resilience (retries, rate limits) and a SQLite response cache. This crate knows
 //! nothing of environments: `baseline` and `replay` models are built by `sv-eval` on the same
 //! trait.
+#![allow(clippy::collapsible_if)] // nested `if let` reads more clearly in these parsers
 
 pub mod cache;
 pub mod config;

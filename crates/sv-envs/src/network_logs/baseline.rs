@@ -1,4 +1,5 @@
 //! A transparent rule-based baseline for network-flow triage.
+#![allow(clippy::collapsible_if)]
 
 use serde_json::{Value, json};
 use sv_core::{Message, Policy, PolicyAction, Sample};
