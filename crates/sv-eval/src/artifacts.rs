@@ -98,21 +98,14 @@ pub fn read_results(run_dir: &Path) -> Result<Vec<ResultRecord>, String> {
             break;
         }
         lineno += 1;
-        let complete = line.ends_with('\n');
-        match serde_json::from_str::<ResultRecord>(line.trim_end()) {
-            Ok(rec) if complete => {
-                out.push(rec);
-                good_len += n as u64;
-            }
-            Ok(_) | Err(_) if !complete => break,
-            Err(e) => {
-                return Err(format!(
-                    "{}:{lineno}: malformed result record: {e}",
-                    path.display()
-                ));
-            }
-            Ok(_) => unreachable!("complete handled above"),
+        if !line.ends_with('\n') {
+            // A torn last line from a killed run: dropped and truncated below.
+            break;
         }
+        let rec = serde_json::from_str::<ResultRecord>(line.trim_end())
+            .map_err(|e| format!("{}:{lineno}: malformed result record: {e}", path.display()))?;
+        out.push(rec);
+        good_len += n as u64;
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     if size != good_len {

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{Map, Value, json};
 use sv_core::stats::bootstrap_mean_ci;
-use sv_core::{Environment, Sample, Score, Scored, Transcript};
+use sv_core::{Environment, Sample, Score, Scored};
 
 use crate::artifacts::ResultRecord;
 
@@ -151,9 +151,4 @@ fn fmt_value(v: &Value) -> String {
         Some(f) if v.is_f64() => format!("{f:.4}"),
         _ => v.to_string(),
     }
-}
-
-/// A transcript holding one completion (for scoring completions produced elsewhere).
-pub fn single_turn(completion: &str) -> Transcript {
-    Transcript::single(completion)
 }
