@@ -123,8 +123,11 @@ pub fn load_dataset(
 }
 
 /// Run one episode: render, then up to `max_turns` model turns with tool calls in between.
+///
+/// Tool calls and scoring are synchronous and may be slow (scanners, sandboxed programs), so they
+/// run on tokio's blocking pool, never on the async workers that drive the model requests.
 pub async fn run_episode(
-    env: &dyn Environment,
+    env: &Arc<dyn Environment>,
     model: &dyn ChatModel,
     sample: &Sample,
     repeat: u32,
@@ -170,11 +173,14 @@ pub async fn run_episode(
                 if calls.is_empty() {
                     break;
                 }
-                for call in &calls {
-                    let result = env.call_tool(sample, call);
-                    transcript
-                        .messages
-                        .push(Message::tool(call.id.clone(), result.content));
+                for call in calls {
+                    let id = call.id.clone();
+                    let content = blocking(env, sample, move |env, sample| {
+                        env.call_tool(sample, &call).content
+                    })
+                    .await
+                    .unwrap_or_else(|e| format!("tool failed: {e}"));
+                    transcript.messages.push(Message::tool(id, content));
                 }
             }
             Err(e) => {
@@ -185,7 +191,14 @@ pub async fn run_episode(
         }
     }
     let score = if error.is_none() {
-        Some(env.score(sample, &transcript))
+        let t = transcript.clone();
+        match blocking(env, sample, move |env, sample| env.score(sample, &t)).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                error = Some(format!("scoring failed: {e}"));
+                None
+            }
+        }
     } else {
         None
     };
@@ -212,6 +225,19 @@ pub async fn run_episode(
         retries,
         meta: sample.meta.clone(),
     }
+}
+
+/// Run a synchronous environment call on the blocking pool; a panic becomes an error message.
+async fn blocking<T: Send + 'static>(
+    env: &Arc<dyn Environment>,
+    sample: &Sample,
+    f: impl FnOnce(&dyn Environment, &Sample) -> T + Send + 'static,
+) -> Result<T, String> {
+    let env = env.clone();
+    let sample = sample.clone();
+    tokio::task::spawn_blocking(move || f(env.as_ref(), &sample))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn new_run_id() -> String {
@@ -334,7 +360,7 @@ pub async fn run_eval(
             if cancel.load(Ordering::SeqCst) || stop.load(Ordering::SeqCst) {
                 return None;
             }
-            Some(run_episode(env.as_ref(), model.as_ref(), &sample, repeat, &sampling).await)
+            Some(run_episode(&env, model.as_ref(), &sample, repeat, &sampling).await)
         }
     }))
     .buffer_unordered(opts.concurrency.max(1));
